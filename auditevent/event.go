@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelaudit/otelaudit/internal/pdatajson"
 )
 
 // Event is one decoded audit event. It keeps every member of the JSON object it came from, in the
@@ -76,21 +78,23 @@ func (e *Event) CopyBodyTo(dest pcommon.Map) { e.body.CopyTo(dest) }
 
 // MarshalJSON returns the bare event as compact JSON.
 func (e *Event) MarshalJSON() ([]byte, error) {
-	return appendMapJSON(nil, e.body)
+	return pdatajson.AppendMapStrict(nil, e.body)
 }
 
 // MarshalEnvelope returns the event wrapped in the envelope: the `type` tag first (where serde
 // puts an internally tagged enum's tag), then the event's members.
 func (e *Event) MarshalEnvelope() ([]byte, error) {
-	b := append([]byte(`{"type":`), appendJSONString(nil, string(e.Kind()))...)
-	if e.body.Len() > 0 {
-		b = append(b, ',')
-	}
-	body, err := appendMapJSON(nil, e.body)
+	b := pdatajson.AppendString([]byte(`{"type":`), string(e.Kind()))
+	brace := len(b)
+	b, err := pdatajson.AppendMapStrict(b, e.body)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, body[1:]...), nil
+	if e.body.Len() == 0 {
+		return append(b[:brace], '}'), nil
+	}
+	b[brace] = ','
+	return b, nil
 }
 
 // UnmarshalJSON decodes like DecodeEvent, so Event works with encoding/json.

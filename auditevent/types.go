@@ -3,6 +3,8 @@ package auditevent
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/otelaudit/otelaudit/internal/pdatajson"
 )
 
 // EventType is the contract's `event_type` value.
@@ -111,7 +113,7 @@ func (ts Timestamp) MarshalJSON() ([]byte, error) {
 	if ts.IsZero() {
 		return nil, errTimestampUnset
 	}
-	return appendJSONString(nil, ts.text), nil
+	return pdatajson.AppendString(nil, ts.text), nil
 }
 
 // UnmarshalJSON parses an RFC 3339 string.

@@ -1,6 +1,7 @@
 package auditfile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,19 +35,51 @@ func (e *fileExporter) start(context.Context, component.Host) error {
 	if err := os.MkdirAll(filepath.Dir(e.cfg.Path), 0o700); err != nil {
 		return fmt.Errorf("path: cannot create directory: %w", err)
 	}
-	f, err := os.OpenFile(e.cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(e.cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("path: cannot open file: %w", err)
 	}
-	st, err := f.Stat()
+	size, err := dropPartialLine(f)
 	if err != nil {
 		_ = f.Close()
 		return fmt.Errorf("path: %w", err)
 	}
 	e.mu.Lock()
-	e.file, e.size = f, st.Size()
+	e.file, e.size = f, size
 	e.mu.Unlock()
 	return nil
+}
+
+// dropPartialLine cuts a last line that has no newline, left by a crash in
+// the middle of a write, and returns the file's new size. That batch was
+// never reported written, so it is delivered again; keeping the fragment
+// would glue it onto the next line and corrupt both.
+func dropPartialLine(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	const chunk = 64 << 10
+	buf := make([]byte, chunk)
+	keep := int64(0) // bytes up to and including the last newline
+	for end := size; end > 0; {
+		start := max(end-chunk, 0)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if n < int(end-start) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if keep == size {
+		return size, nil
+	}
+	end := keep
+	return end, f.Truncate(end)
 }
 
 func (e *fileExporter) shutdown(context.Context) error {

@@ -169,3 +169,28 @@ func BenchmarkAppendLines(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+func TestStartDropsALineCutShortByACrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	whole := `{"body":"complete"}` + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(whole+`{"body":"half wri`), 0o600))
+
+	exp := startExporter(t, &Config{Path: path})
+	require.NoError(t, exp.ConsumeLogs(context.Background(), sampleLogs(1, "after restart")))
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	lines := readLines(t, path)
+	require.Len(t, lines, 2, "the fragment is gone and the new line is whole")
+	assert.Equal(t, "complete", lines[0]["body"])
+	assert.Equal(t, "after restart", lines[1]["body"].(map[string]any)["text"])
+}
+
+func TestStartKeepsAFileWithoutNewlineEmpty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(`{"partial`), 0o600))
+	exp := startExporter(t, &Config{Path: path})
+	require.NoError(t, exp.Shutdown(context.Background()))
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Empty(t, raw)
+}
