@@ -16,6 +16,11 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/otelaudit/otelaudit/exporters/auditfile"
+	"github.com/otelaudit/otelaudit/exporters/loki"
+	"github.com/otelaudit/otelaudit/journal/jetstreamextension"
+	"github.com/otelaudit/otelaudit/journal/journalconnector"
+	"github.com/otelaudit/otelaudit/processors/redact"
+	"github.com/otelaudit/otelaudit/receivers/chataudit"
 )
 
 // Components returns the factories of every component otelaudit ships:
@@ -25,6 +30,7 @@ func Components() (otelcol.Factories, error) {
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
+		chataudit.NewFactory(),
 		otlpreceiver.NewFactory(),
 	)
 	if err != nil {
@@ -33,6 +39,7 @@ func Components() (otelcol.Factories, error) {
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
+		redact.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -40,17 +47,22 @@ func Components() (otelcol.Factories, error) {
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		auditfile.NewFactory(),
 		debugexporter.NewFactory(),
+		loki.NewFactory(),
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory]()
+	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
+		jetstreamextension.NewFactory(),
+	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory]()
+	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
+		journalconnector.NewFactory(),
+	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}

@@ -13,15 +13,17 @@ import (
 func TestComponentsListsEveryShippedFactory(t *testing.T) {
 	f, err := Components()
 	require.NoError(t, err)
-	for _, name := range []string{"otlp"} {
+	for _, name := range []string{"otlp", "chataudit"} {
 		assert.Contains(t, f.Receivers, component.MustNewType(name), "receiver %s", name)
 	}
-	for _, name := range []string{"batch", "memory_limiter"} {
+	for _, name := range []string{"batch", "memory_limiter", "redact"} {
 		assert.Contains(t, f.Processors, component.MustNewType(name), "processor %s", name)
 	}
-	for _, name := range []string{"auditfile", "debug", "otlp", "otlp_http"} {
+	for _, name := range []string{"auditfile", "loki", "debug", "otlp", "otlp_http"} {
 		assert.Contains(t, f.Exporters, component.MustNewType(name), "exporter %s", name)
 	}
+	assert.Contains(t, f.Extensions, component.MustNewType("jetstream"))
+	assert.Contains(t, f.Connectors, component.MustNewType("journal"))
 	assert.NotNil(t, f.Telemetry, "otelcol refuses to start without a telemetry factory")
 }
 
