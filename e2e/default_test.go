@@ -96,3 +96,44 @@ func uncommentLoki(t *testing.T, cfg string) string {
 	require.Contains(t, out, pipeline)
 	return strings.Replace(out, pipeline, "    logs/loki:\n      receivers: [journal]\n      exporters: [loki]", 1)
 }
+
+// TestCollectorCommandLine checks that the collector's own command line works
+// on the distribution: components, --set and ${env:X} expansion.
+func TestCollectorCommandLine(t *testing.T) {
+	out, err := exec.Command(binary, "components").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, name := range []string{"chataudit", "otlp", "redact", "memory_limiter", "batch", "auditfile", "loki", "debug", "otlp_http", "jetstream", "journal"} {
+		assert.Contains(t, string(out), "name: "+name, "components lists %s", name)
+	}
+
+	cfg := filepath.Join(t.TempDir(), "env.yaml")
+	writeFile(t, cfg, `
+receivers:
+  chataudit:
+    endpoint: 127.0.0.1:0
+exporters:
+  auditfile:
+    path: ${env:OTELAUDIT_TEST_PATH}
+service:
+  pipelines:
+    logs:
+      receivers: [chataudit]
+      exporters: [auditfile]
+`)
+	cmd := exec.Command(binary, "validate", "--config", cfg)
+	cmd.Env = append(os.Environ(), "OTELAUDIT_TEST_PATH=")
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err, "an empty path from the environment must fail validation")
+	assert.Contains(t, string(out), "path: is required")
+
+	cmd = exec.Command(binary, "validate", "--config", cfg)
+	cmd.Env = append(os.Environ(), "OTELAUDIT_TEST_PATH=/tmp/x.jsonl")
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	cmd = exec.Command(binary, "validate", "--config", cfg, "--set", "exporters::auditfile::path=")
+	cmd.Env = append(os.Environ(), "OTELAUDIT_TEST_PATH=/tmp/x.jsonl")
+	out, err = cmd.CombinedOutput()
+	require.Error(t, err, "--set overrides the file")
+	assert.Contains(t, string(out), "path: is required")
+}
