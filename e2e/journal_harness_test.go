@@ -27,6 +27,7 @@ type journalSetup struct {
 	natsURL     string // external NATS; empty = embedded JetStream
 	lokiURL     string // a second destination; empty = file sink only
 	maxBytes    int64  // journal size limit; 0 = default
+	otlpGRPC    string // also take OTLP/gRPC on this address; empty = native only
 	filePath    string // file sink path, relative to dir
 }
 
@@ -52,15 +53,20 @@ func (s journalSetup) config() string {
 		fmt.Fprintf(&b, "    max_bytes: %d\n", s.maxBytes)
 	}
 	b.WriteString("    delivery:\n      redelivery_backoff:\n        initial_interval: 100ms\n        max_interval: 1s\n        multiplier: 2\n")
+	receivers, otlp := "[chataudit]", ""
+	if s.otlpGRPC != "" {
+		receivers = "[chataudit, otlp]"
+		otlp = fmt.Sprintf("  otlp:\n    protocols:\n      grpc:\n        endpoint: %s\n", s.otlpGRPC)
+	}
 	fmt.Fprintf(&b, `receivers:
   chataudit:
     endpoint: %s
-processors:
+%sprocessors:
   redact:
 exporters:
   auditfile:
     path: %s
-`, s.nativeAddr, s.filePath)
+`, s.nativeAddr, otlp, s.filePath)
 	pipelines := "    logs/file:\n      receivers: [journal]\n      exporters: [auditfile]\n"
 	if s.lokiURL != "" {
 		fmt.Fprintf(&b, `  loki:
@@ -87,10 +93,10 @@ exporters:
                 port: %s
   pipelines:
     logs/ingest:
-      receivers: [chataudit]
+      receivers: %s
       processors: [redact]
       exporters: [journal]
-%s`, host, port, pipelines)
+%s`, host, port, receivers, pipelines)
 	return b.String()
 }
 

@@ -7,11 +7,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // TestCrashLosesNothingAcknowledged: 20,000 events from 8 concurrent
@@ -122,6 +129,7 @@ func TestFullJournalRefusesRetryably(t *testing.T) {
 	s := newJournalSetup(t)
 	s.lokiURL = loki.url()
 	s.maxBytes = 256 << 10
+	s.otlpGRPC = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p := s.start(t)
 	snd := &sender{url: "http://" + s.nativeAddr, run: newRunTag()}
 	file := filepath.Join(s.dir, s.filePath)
@@ -138,6 +146,7 @@ func TestFullJournalRefusesRetryably(t *testing.T) {
 	t.Logf("journal full after %d acknowledged events; %d refusals", acked, snd.refusals.Load())
 
 	assert.Positive(t, metric(t, s.metricsAddr, "otelaudit_journal_refused_records_total"), "the journal counts its refusals")
+	assert.Equal(t, codes.Unavailable, otlpGRPCExport(t, s.otlpGRPC), "OTLP/gRPC gets the retryable UNAVAILABLE")
 	// The collector's own receiver metric counts them too: as "refused" or,
 	// with the receiverhelper's newer metrics gate, as "failed".
 	assert.Positive(t, metric(t, s.metricsAddr, "otelcol_receiver_refused_log_records", `receiver="chataudit"`)+
@@ -211,4 +220,18 @@ func TestScaleOutOnExternalNATS(t *testing.T) {
 	for _, p := range procs {
 		p.stop()
 	}
+}
+
+// otlpGRPCExport sends one log record over OTLP/gRPC and returns the status code.
+func otlpGRPCExport(t *testing.T, addr string) codes.Code {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("refused while the journal is full. ", 200))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = plogotlp.NewGRPCClient(conn).Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
+	return status.Code(err)
 }
