@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -28,47 +27,17 @@ func BenchmarkPipeline(b *testing.B) { benchJournalAgainstDirect(b, 1) }
 func BenchmarkPipelineBatched(b *testing.B) { benchJournalAgainstDirect(b, 50) }
 
 func benchJournalAgainstDirect(b *testing.B, batch int) {
-	b.Run("journal", func(b *testing.B) { benchPipeline(b, journalSetup.config, batch) })
-	b.Run("direct", func(b *testing.B) { benchPipeline(b, directConfig, batch) })
+	b.Run("journal", func(b *testing.B) { benchPipeline(b, false, batch) })
+	b.Run("direct", func(b *testing.B) { benchPipeline(b, true, batch) })
 }
 
-// directConfig is journalSetup's configuration without the journal: the
-// ingest pipeline writes straight to the file sink, with the same receiver,
-// processor, exporter and telemetry.
-func directConfig(s journalSetup) string {
-	host, port, _ := net.SplitHostPort(s.metricsAddr)
-	return fmt.Sprintf(`receivers:
-  chataudit:
-    endpoint: %s
-processors:
-  redact:
-exporters:
-  auditfile:
-    path: %s
-service:
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: %s
-                port: %s
-  pipelines:
-    logs:
-      receivers: [chataudit]
-      processors: [redact]
-      exporters: [auditfile]
-`, s.nativeAddr, s.filePath, host, port)
-}
-
-// benchPipeline starts one otelaudit process with the configuration config
-// makes, sends b.N events in requests of batch events, and times them until
+// benchPipeline starts one otelaudit process, with the journal or direct
+// (the same receiver, processor, file sink and telemetry, no journal), sends b.N events in requests of batch events, and times them until
 // the file sink holds every one. Start-up is neither timed nor counted as CPU.
-func benchPipeline(b *testing.B, config func(journalSetup) string, batch int) {
+func benchPipeline(b *testing.B, direct bool, batch int) {
 	s := newJournalSetup(b)
-	writeFile(b, s.dir+"/config.yaml", config(s))
-	p := startOtelaudit(b, s.dir, nil, []string{"--config", "config.yaml"}, s.nativeAddr, s.metricsAddr)
+	s.direct = direct
+	p := s.start(b)
 	startCPU, err := processCPU(p.cmd.Process.Pid)
 	if err != nil {
 		b.Fatalf("reading otelaudit's CPU time at start: %v", err)

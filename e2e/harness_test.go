@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,28 +18,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelaudit/otelaudit/internal/testbin"
 )
 
 // binary is the otelaudit binary built once for the whole package.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "otelaudit-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "otelaudit")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/otelaudit")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building otelaudit:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m.Run, "../cmd/otelaudit", &binary) }
 
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t testing.TB) int {

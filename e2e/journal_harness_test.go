@@ -28,6 +28,7 @@ type journalSetup struct {
 	lokiURL     string // a second destination; empty = file sink only
 	maxBytes    int64  // journal size limit; 0 = default
 	otlpGRPC    string // also take OTLP/gRPC on this address; empty = native only
+	direct      bool   // no journal: the ingest pipeline writes straight to the file sink
 	filePath    string // file sink path, relative to dir
 }
 
@@ -42,17 +43,19 @@ func newJournalSetup(t testing.TB) journalSetup {
 
 func (s journalSetup) config() string {
 	var b strings.Builder
-	b.WriteString("extensions:\n  jetstream:\n")
-	if s.natsURL != "" {
-		fmt.Fprintf(&b, "    url: %s\n", s.natsURL)
-	} else {
-		b.WriteString("    embedded:\n      store_dir: ./data/journal\n")
+	if !s.direct {
+		b.WriteString("extensions:\n  jetstream:\n")
+		if s.natsURL != "" {
+			fmt.Fprintf(&b, "    url: %s\n", s.natsURL)
+		} else {
+			b.WriteString("    embedded:\n      store_dir: ./data/journal\n")
+		}
+		b.WriteString("connectors:\n  journal:\n    extension: jetstream\n")
+		if s.maxBytes > 0 {
+			fmt.Fprintf(&b, "    max_bytes: %d\n", s.maxBytes)
+		}
+		b.WriteString("    delivery:\n      redelivery_backoff:\n        initial_interval: 100ms\n        max_interval: 1s\n        multiplier: 2\n")
 	}
-	b.WriteString("connectors:\n  journal:\n    extension: jetstream\n")
-	if s.maxBytes > 0 {
-		fmt.Fprintf(&b, "    max_bytes: %d\n", s.maxBytes)
-	}
-	b.WriteString("    delivery:\n      redelivery_backoff:\n        initial_interval: 100ms\n        max_interval: 1s\n        multiplier: 2\n")
 	receivers, otlp := "[chataudit]", ""
 	if s.otlpGRPC != "" {
 		receivers = "[chataudit, otlp]"
@@ -68,6 +71,10 @@ exporters:
     path: %s
 `, s.nativeAddr, otlp, s.filePath)
 	pipelines := "    logs/file:\n      receivers: [journal]\n      exporters: [auditfile]\n"
+	ingestTo := "journal"
+	if s.direct {
+		pipelines, ingestTo = "", "auditfile"
+	}
 	if s.lokiURL != "" {
 		fmt.Fprintf(&b, `  loki:
     endpoint: %s
@@ -81,9 +88,11 @@ exporters:
 		pipelines += "    logs/loki:\n      receivers: [journal]\n      exporters: [loki]\n"
 	}
 	host, port, _ := net.SplitHostPort(s.metricsAddr)
-	fmt.Fprintf(&b, `service:
-  extensions: [jetstream]
-  telemetry:
+	b.WriteString("service:\n")
+	if !s.direct {
+		b.WriteString("  extensions: [jetstream]\n")
+	}
+	fmt.Fprintf(&b, `  telemetry:
     metrics:
       readers:
         - pull:
@@ -95,8 +104,8 @@ exporters:
     logs/ingest:
       receivers: %s
       processors: [redact]
-      exporters: [journal]
-%s`, host, port, receivers, pipelines)
+      exporters: [%s]
+%s`, host, port, receivers, ingestTo, pipelines)
 	return b.String()
 }
 

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelaudit/otelaudit/internal/testbin"
 	"github.com/otelaudit/otelaudit/processors/redact"
 	"github.com/otelaudit/otelaudit/redaction"
 )
@@ -27,24 +28,7 @@ import (
 // otelauditBin is the real binary, built once by TestMain.
 var otelauditBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "otelaudit-redact-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	otelauditBin = filepath.Join(dir, "otelaudit")
-	build := exec.Command("go", "build", "-o", otelauditBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building otelaudit:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m.Run, ".", &otelauditBin) }
 
 const (
 	cliJWT    = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
