@@ -11,9 +11,9 @@ import (
 
 // Exporter metrics, recorded through the collector's telemetry MeterProvider.
 const (
-	metricEntriesSent     = "otelcol_exporter_loki_entries_sent"
-	metricEntriesRejected = "otelcol_exporter_loki_entries_rejected"
-	metricTenantFallbacks = "otelcol_exporter_loki_tenant_fallbacks"
+	metricEntriesSent     = "otelaudit_loki_entries_sent_total"
+	metricEntriesRejected = "otelaudit_loki_entries_rejected_total"
+	metricTenantFallbacks = "otelaudit_loki_tenant_fallbacks_total"
 )
 
 // Values of the `reason` attribute of metricEntriesRejected (bounded).
