@@ -403,12 +403,18 @@ func (f *fakeLoki) handle(w http.ResponseWriter, r *http.Request) {
 // given label fragment) from a Prometheus text endpoint.
 func metric(t *testing.T, addr, name string, labelFragments ...string) float64 {
 	t.Helper()
+	v, _ := metricSample(t, addr, name, labelFragments...)
+	return v
+}
+
+// metricSample is metric that also says whether any sample matched.
+func metricSample(t *testing.T, addr, name string, labelFragments ...string) (sum float64, found bool) {
+	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	var sum float64
 	for _, line := range strings.Split(string(raw), "\n") {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
@@ -423,7 +429,8 @@ func metric(t *testing.T, addr, name string, labelFragments ...string) float64 {
 		var v float64
 		if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
 			sum += v
+			found = true
 		}
 	}
-	return sum
+	return sum, found
 }

@@ -49,6 +49,13 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 
 	file := filepath.Join(s.dir, s.filePath)
 	waitUntil(t, 5*time.Minute, "every acknowledged event in the file", func() bool { return len(requestIDs(t, file)) >= n })
+	// Batches in flight at the kill come back once their ack_wait has passed:
+	// wait until the file sink's cursor has nothing pending, so that the
+	// duplicate count below is final.
+	waitUntil(t, 3*time.Minute, "the file sink's cursor to drain", func() bool {
+		pending, found := metricSample(t, s.metricsAddr, "otelaudit_journal_pending_messages", `pipeline="logs/file"`)
+		return found && pending == 0
+	})
 	checkDelivered(t, "file", snd, requestIDs(t, file))
 	p.stop()
 }
