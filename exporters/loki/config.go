@@ -122,6 +122,8 @@ const (
 	DefaultFallbackTenant = "otelaudit-unassigned"
 
 	headerTenant = "X-Scope-OrgID"
+	// maxLabels is Loki's default max_label_names_per_series; a push over it is refused whole.
+	maxLabels = 15
 	// maxTenantIDLength is Loki's limit on X-Scope-OrgID.
 	maxTenantIDLength = 150
 	// uuidPattern is the default tenant pattern; any letter case (UUIDs are
@@ -165,6 +167,9 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("line_format: %q is not supported: use %q or %q", cfg.LineFormat, LineFormatJSON, LineFormatLogfmt))
 	}
 
+	if len(cfg.Labels) > maxLabels {
+		errs = append(errs, fmt.Errorf("labels: %d labels configured, Loki accepts at most %d per stream (max_label_names_per_series): move the rest to structured_metadata", len(cfg.Labels), maxLabels))
+	}
 	labelNames := map[string]string{}
 	for i, m := range cfg.Labels {
 		field := fmt.Sprintf("labels[%d]", i)

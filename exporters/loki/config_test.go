@@ -84,6 +84,7 @@ func TestConfigRefusals(t *testing.T) {
 			`labels[2]: "trace_id" (label "trace_id")`,
 		},
 		"static_and_attribute": {"tenant: static and from_attribute are mutually exclusive"},
+		"too_many_labels":      {"labels: 16 labels configured, Loki accepts at most 15 per stream"},
 		"tenant_header":        {"headers: X-Scope-OrgID must not be set when tenant is configured"},
 		"bad_values": {
 			`endpoint: "localhost:3100" must be an http:// or https:// URL`,
