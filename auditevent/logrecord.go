@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelaudit/otelaudit/internal/pdatajson"
 )
 
 // EventNamePrefix starts the EventName of every audit log record; the event_type follows.
@@ -133,4 +135,28 @@ func EventJSONFromLogRecord(lr plog.LogRecord) ([]byte, error) {
 		return nil, err
 	}
 	return ev.MarshalJSON()
+}
+
+// AppendEventJSON appends the compact event JSON carried by lr's body to dst, like
+// EventJSONFromLogRecord, but only checks that the record is an audit event (a map body whose
+// event_type is a known type, matching a non-empty EventName) instead of validating every field
+// again: it is for exporters rendering records that were validated when they entered. The bytes
+// are the same as EventJSONFromLogRecord's for a valid event.
+func AppendEventJSON(dst []byte, lr plog.LogRecord) ([]byte, error) {
+	if lr.Body().Type() != pcommon.ValueTypeMap {
+		return dst, fmt.Errorf("%w: body is %s, not a map", ErrNotAuditEvent, strings.ToLower(lr.Body().Type().String()))
+	}
+	body := lr.Body().Map()
+	v, ok := body.Get("event_type")
+	if !ok || v.Type() != pcommon.ValueTypeStr || EventType(v.Str()).Kind() == "" {
+		return dst, fmt.Errorf("%w: body has no known event_type", ErrNotAuditEvent)
+	}
+	if name := lr.EventName(); name != "" && name != EventName(EventType(v.Str())) {
+		return dst, fmt.Errorf("%w: event name does not match the body's event_type", ErrNotAuditEvent)
+	}
+	out, err := pdatajson.AppendMapStrict(dst, body)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }

@@ -63,6 +63,14 @@ func TestLogRecordRoundTrip(t *testing.T) {
 			}
 			assertSameJSON(t, "record after OTLP protobuf", got, golden)
 
+			rendered, err := AppendEventJSON([]byte("prefix:"), lr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(rendered) != "prefix:"+string(golden) {
+				t.Errorf("AppendEventJSON gave %s, want the golden bytes after the prefix", rendered)
+			}
+
 			ev, err := FromLogRecord(lr)
 			if err != nil {
 				t.Fatal(err)
@@ -257,6 +265,31 @@ func TestFromLogRecordRejects(t *testing.T) {
 		lr.Body().Map().PutEmptyMap("future").PutDouble("x", posInf())
 		if _, err := EventJSONFromLogRecord(lr); err == nil {
 			t.Fatal("an infinite number cannot become JSON")
+		}
+	})
+}
+
+func TestAppendEventJSONRejectsNonAuditRecords(t *testing.T) {
+	cases := map[string]func(lr plog.LogRecord){
+		"string body":         func(lr plog.LogRecord) { lr.Body().SetStr(`{"event_type":"turn_delete"}`) },
+		"no event_type":       func(lr plog.LogRecord) { lr.Body().Map().Remove("event_type") },
+		"unknown event_type":  func(lr plog.LogRecord) { lr.Body().Map().PutStr("event_type", "page_view") },
+		"event name mismatch": func(lr plog.LogRecord) { lr.SetEventName(EventName(TurnCompleted)) },
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, lr := recordFor(t, "turn_delete_min.json")
+			spoil(lr)
+			if out, err := AppendEventJSON(nil, lr); !errors.Is(err, ErrNotAuditEvent) || len(out) != 0 {
+				t.Fatalf("got %q, %v; want nothing and ErrNotAuditEvent", out, err)
+			}
+		})
+	}
+	t.Run("non-finite double", func(t *testing.T) {
+		_, lr := recordFor(t, "turn_completed_min.json")
+		lr.Body().Map().PutEmptyMap("future").PutDouble("x", posInf())
+		if out, err := AppendEventJSON([]byte("keep"), lr); err == nil || string(out) != "keep" {
+			t.Fatalf("got %q, %v; want dst unchanged and an error", out, err)
 		}
 	})
 }

@@ -18,10 +18,10 @@ import (
 // event itself when the record is one, otherwise an object carrying the
 // record's event name, body and attributes, so nothing is dropped.
 func recordJSON(lr plog.LogRecord) []byte {
-	if js, err := auditevent.EventJSONFromLogRecord(lr); err == nil {
+	b := make([]byte, 0, 1024)
+	if js, err := auditevent.AppendEventJSON(b, lr); err == nil {
 		return js
 	}
-	b := make([]byte, 0, 256)
 	b = append(b, '{')
 	if name := lr.EventName(); name != "" {
 		b = append(b, `"event_name":`...)
