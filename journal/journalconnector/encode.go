@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"math"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -120,7 +121,12 @@ type hasher struct {
 	buf [9]byte
 }
 
-func (h *hasher) tag(t byte) { h.h.Write([]byte{t}) }
+// tag and str write through h.buf and io.WriteString: converting to a fresh []byte for every
+// value would allocate once per string of every record on the ingest path.
+func (h *hasher) tag(t byte) {
+	h.buf[0] = t
+	h.h.Write(h.buf[:1])
+}
 
 func (h *hasher) u64(v uint64) {
 	binary.BigEndian.PutUint64(h.buf[:8], v)
@@ -129,7 +135,7 @@ func (h *hasher) u64(v uint64) {
 
 func (h *hasher) str(s string) {
 	h.u64(uint64(len(s)))
-	h.h.Write([]byte(s))
+	_, _ = io.WriteString(h.h, s)
 }
 
 func (h *hasher) mapping(m pcommon.Map) {
